@@ -1,0 +1,149 @@
+"""The text branch: a CLIP text encoder (pretrained and frozen, or tiny and trainable)
+followed by learned transformer layers ``T`` that give ``t_local`` and ``t_global``.
+
+Pretrained weights are only ever loaded with ``from_pretrained`` from a local folder or
+the Hugging Face cache (``openai/clip-vit-large-patch14`` is the paper's encoder). The
+offline variant builds the same transformers classes from a small config with random
+weights and a byte-level BPE tokenizer trained here, on our own word list, in
+milliseconds: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from gigagan.models.layers import EqualLinear
+
+BOS, EOS = "<|startoftext|>", "<|endoftext|>"
+
+# Words the offline tokenizer learns as whole tokens; anything else still tokenizes
+# (byte-level BPE falls back to pieces), it just takes more tokens.
+BASE_VOCABULARY = """
+a an the of on in at with and by near under over above below beside behind front photo picture image
+render drawing painting scene view close up small large big tiny huge little medium left right center
+middle top bottom corner red orange yellow green blue purple pink white black brown gray grey cyan
+magenta gold silver circle square triangle star diamond cross heart ring hexagon ellipse moon
+pentagon arrow grass park snow city brick sand beach water sea lake sky night wood forest street
+field mountain desert room floor garden road river sunset sunrise morning evening afternoon day
+dusk dawn light dark bright soft golden hour rain fog cloudy sunny winter summer autumn spring
+german shepherd dog puppy sitting standing running lying walking playing jumping looking camera
+portrait realistic high quality detailed fur sharp focus natural lighting studio background
+""".split()
+
+
+def offline_tokenizer(extra_words: Iterable[str] = (), vocab_size: int = 1024):
+    """A CLIP tokenizer (transformers ``CLIPTokenizer``) trained locally on a small word list.
+
+    It uses CLIP's normalisation, pre-tokenisation and special tokens, so it is a drop-in
+    replacement for the pretrained tokenizer in offline and CPU settings.
+    """
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import CLIPTokenizer
+
+    backend = Tokenizer(models.BPE(unk_token=EOS, end_of_word_suffix="</w>", continuing_subword_prefix=""))
+    backend.normalizer = normalizers.Sequence(
+        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
+    backend.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""),
+                             behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False),
+    ])
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=[BOS, EOS], end_of_word_suffix="</w>",
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    import string
+
+    singles = set(string.ascii_lowercase + string.digits + string.punctuation)
+    words = sorted(set(BASE_VOCABULARY) | singles | {w.lower() for w in extra_words})
+    backend.train_from_iterator([" ".join(words)] * 4, trainer=trainer)
+    spec = json.loads(backend.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in spec["merges"]]
+    return CLIPTokenizer(vocab=spec["vocab"], merges=merges)
+
+
+def tiny_clip_config(vocab_size: int, hidden_size: int = 64, layers: int = 2, heads: int = 4,
+                     max_length: int = 32):
+    """A small ``CLIPTextConfig`` for the offline, trainable text tower."""
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=hidden_size * 4,
+        num_hidden_layers=layers, num_attention_heads=heads, max_position_embeddings=max_length,
+        bos_token_id=0, eos_token_id=1, pad_token_id=1)
+
+
+def build_text_encoder(spec: dict, seed: int = 0):
+    """Return ``(text_encoder, tokenizer, frozen)`` from a preset's ``text_encoder`` entry.
+
+    ``{"pretrained": "openai/clip-vit-large-patch14"}`` loads with ``from_pretrained`` from a
+    local path or the Hugging Face cache (never the network unless the caller allows it)
+    and freezes the model. ``{"tiny": {...}}`` builds a random, trainable tower offline.
+    """
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    if "pretrained" in spec:
+        name = spec["pretrained"]
+        local_only = spec.get("local_files_only", True)
+        try:
+            tokenizer = CLIPTokenizer.from_pretrained(name, local_files_only=local_only)
+            model = CLIPTextModel.from_pretrained(name, local_files_only=local_only, use_safetensors=True)
+        except (OSError, ValueError) as err:
+            raise FileNotFoundError(
+                f"pretrained CLIP text encoder {name!r} was not found locally ({err.__class__.__name__}). "
+                f"Download it once with `hf download {name}` (or pass a local folder), "
+                "or use the offline tiny text encoder (preset 'tiny')."
+            ) from err
+        model.requires_grad_(False).eval()
+        return model, tokenizer, True
+    if "tiny" in spec:
+        options = dict(spec["tiny"])
+        tokenizer = offline_tokenizer(options.pop("extra_words", ()), options.pop("vocab_size", 1024))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = CLIPTextModel(tiny_clip_config(len(tokenizer), **options))
+        return model, tokenizer, False
+    raise ValueError(f"text_encoder must have a 'pretrained' or a 'tiny' entry (got keys {sorted(spec)})")
+
+
+def tokenize(tokenizer, prompts: Sequence[str], max_length: int, device=None):
+    """Token ids and attention mask (True for real tokens), padded to ``max_length``."""
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    batch = tokenizer(list(prompts), padding="max_length", truncation=True, max_length=max_length,
+                      return_tensors="pt")
+    return batch["input_ids"].to(device), batch["attention_mask"].to(device).bool()
+
+
+def encode_tokens(text_encoder, input_ids: torch.Tensor, mask: torch.Tensor, hidden_layer: int = -1):
+    """CLIP hidden states of the chosen layer (``-1`` last, ``-2`` penultimate), ``[B, L, D]``."""
+    out = text_encoder(input_ids=input_ids, attention_mask=mask.long(), output_hidden_states=hidden_layer != -1)
+    return out.last_hidden_state if hidden_layer == -1 else out.hidden_states[hidden_layer]
+
+
+class TextTransformer(nn.Module):
+    """Learned attention layers ``T`` on top of CLIP: ``t_local`` per token, ``t_global`` at EOT.
+
+    The end-of-text token is the last real token of each prompt (CLIP pads after it).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, layers: int = 1, heads: int = 4):
+        super().__init__()
+        if out_dim % heads:
+            raise ValueError(f"text_dim={out_dim} must be divisible by text_heads={heads}")
+        self.proj_in = EqualLinear(in_dim, out_dim)
+        layer = nn.TransformerEncoderLayer(out_dim, heads, dim_feedforward=2 * out_dim, dropout=0.0,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.layers = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False) if layers else None
+        self.norm = nn.LayerNorm(out_dim)
+
+    def forward(self, embeds: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.proj_in(embeds)
+        if self.layers is not None:
+            x = self.layers(x, src_key_padding_mask=~mask.bool())
+        x = self.norm(x)
+        eot = mask.long().sum(1).clamp_min(1) - 1
+        return x, x[torch.arange(x.shape[0], device=x.device), eot]

@@ -1,0 +1,123 @@
+"""Named configurations: the one source of truth for model sizes and training settings.
+
+``tiny``     CPU, CI and the book's default build: 32 px procedural scenes, minutes on 2 cores.
+``shepherd`` one GPU, mirrors the original project: 128 px, 100 epochs, snapshots every 5.
+``paper64``  documentation and speed checks: the paper's 64 px base generator where the sources
+             give its sizes (z 128, 4 mapping layers, CLIP ViT-L/14 text features, 5 pyramid
+             levels); the channel widths are our choice, since the sources do not give them.
+"""
+
+from __future__ import annotations
+
+import copy
+
+TINY_TEXT = {"tiny": {"hidden_size": 64, "layers": 2, "heads": 4, "max_length": 24}}
+CLIP_L14 = {"pretrained": "openai/clip-vit-large-patch14"}
+
+TRAINING_DEFAULTS = {
+    "batch_size": 32,
+    "g_lr": 0.0025,
+    "d_lr": 0.0025,
+    "betas": (0.0, 0.99),          # the paper's AdamW betas (reported by secondary sources)
+    "weight_decay": 0.0,
+    "attn_weight_decay": 0.01,     # weight decay on attention layers
+    "r1_gamma": 0.2048,
+    "r1_interval": 16,             # lazy R1
+    "matching_weight": 1.0,
+    "clip_weight": 0.0,            # CLIP contrastive loss: needs a pretrained CLIP locally
+    "vision_weight": 0.0,          # vision-aided loss: needs a pretrained CLIP locally
+    "ema_halflife_kimg": 10.0,
+    "ema_rampup": 0.05,
+    "grad_clip": 10.0,
+    "w_avg_beta": 0.995,
+    "epochs": 100,
+    "snapshot_every": 5,
+    "max_bad_steps": 20,
+}
+
+PRESETS = {
+    "tiny": {
+        "description": "32 px, CPU-sized: trains on procedural scenes in minutes on 2 cores",
+        "resolution": 32,
+        "text_encoder": TINY_TEXT,
+        "generator": dict(resolution=32, z_dim=64, w_dim=128, text_embed_dim=64, text_dim=128,
+                          text_layers=1, text_heads=4, text_max_length=24, text_hidden_layer=-1,
+                          mapping_layers=2, channel_base=2048, channel_max=128, num_kernels=4,
+                          attn_resolutions=(8, 16), attn_heads=4, pyramid_levels=4, residual_gain=0.1),
+        "discriminator": dict(resolution=32, text_embed_dim=64, text_dim=128, text_layers=1, text_heads=4,
+                              channel_base=2048, channel_max=128, attn_resolutions=(8,), attn_heads=4,
+                              pyramid_levels=4, head_layers=2, residual_gain=0.1),
+        "training": dict(TRAINING_DEFAULTS, batch_size=32, g_lr=0.002, d_lr=0.002, r1_gamma=0.1,
+                         ema_halflife_kimg=2.0),
+    },
+    "shepherd": {
+        "description": "128 px, one GPU: the original project's German Shepherd run, done properly",
+        "resolution": 128,
+        "text_encoder": CLIP_L14,
+        "generator": dict(resolution=128, z_dim=128, w_dim=512, text_embed_dim=768, text_dim=512,
+                          text_layers=2, text_heads=8, text_max_length=77, text_hidden_layer=-2,
+                          mapping_layers=4, channel_base=16384, channel_max=512, num_kernels=4,
+                          attn_resolutions=(8, 16, 32), attn_heads=8, pyramid_levels=5, residual_gain=0.1),
+        "discriminator": dict(resolution=128, text_embed_dim=768, text_dim=512, text_layers=1, text_heads=8,
+                              channel_base=16384, channel_max=512, attn_resolutions=(16, 32), attn_heads=8,
+                              pyramid_levels=5, head_layers=2, residual_gain=0.1),
+        "training": dict(TRAINING_DEFAULTS, batch_size=32, r1_gamma=0.2048, ema_halflife_kimg=10.0),
+    },
+    "paper64": {
+        "description": "the paper's 64 px base model sizes where known (z 128, 4 mapping layers, "
+                       "CLIP ViT-L/14, 5 levels); channel widths are ours",
+        "resolution": 64,
+        "text_encoder": CLIP_L14,
+        "generator": dict(resolution=64, z_dim=128, w_dim=1024, text_embed_dim=768, text_dim=768,
+                          text_layers=4, text_heads=12, text_max_length=77, text_hidden_layer=-2,
+                          mapping_layers=4, channel_base=32768, channel_max=1024, num_kernels=8,
+                          attn_resolutions=(8, 16, 32), attn_heads=16, pyramid_levels=5, residual_gain=0.1),
+        "discriminator": dict(resolution=64, text_embed_dim=768, text_dim=768, text_layers=1, text_heads=12,
+                              channel_base=32768, channel_max=1024, attn_resolutions=(8, 16), attn_heads=16,
+                              pyramid_levels=5, head_layers=4, residual_gain=0.1),
+        "training": dict(TRAINING_DEFAULTS, batch_size=64),
+    },
+}
+
+PAPER_PARAMS = {"paper64": {"generator": 652.5e6, "source": "Kang et al. 2023, Table 1 (Scale-up row)"}}
+
+
+def preset_names() -> list[str]:
+    return sorted(PRESETS)
+
+
+def get_preset(name: str, text_encoder: str | None = None) -> dict:
+    """A deep copy of preset ``name``.
+
+    ``text_encoder="tiny"`` swaps a pretrained CLIP for the offline, trainable tiny tower
+    of the same width (so model shapes and parameter counts stay as in the preset);
+    any other string is a local path or hub id of a pretrained CLIP text encoder.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; allowed values: {', '.join(preset_names())}")
+    preset = copy.deepcopy(PRESETS[name])
+    if text_encoder is None:
+        return preset
+    if text_encoder == "tiny":
+        width = preset["generator"]["text_embed_dim"]
+        tiny = dict(TINY_TEXT["tiny"], hidden_size=width, heads=max(1, width // 64),
+                    max_length=preset["generator"]["text_max_length"])
+        preset["text_encoder"] = {"tiny": tiny}
+        preset["generator"]["text_hidden_layer"] = -1
+    else:
+        preset["text_encoder"] = {"pretrained": text_encoder}
+    return preset
+
+
+def parameter_counts(name: str) -> dict[str, int]:
+    """Parameters of the preset's generator and discriminator (built on the meta device, no memory)."""
+    import torch
+
+    from gigagan.models import GigaGANDiscriminator, GigaGANGenerator
+
+    preset = get_preset(name)
+    with torch.device("meta"):
+        g = GigaGANGenerator(**preset["generator"])
+        d = GigaGANDiscriminator(**preset["discriminator"])
+    return {"generator": sum(p.numel() for p in g.parameters()),
+            "discriminator": sum(p.numel() for p in d.parameters())}

@@ -1,0 +1,74 @@
+"""Build the book into _build/html with warnings as errors.
+
+Execution mode comes from BOOK_EXECUTE (``cache`` locally, ``force`` in CI, set by the
+Makefile). The effective configuration is written to _build/_config.effective.yml, so
+_config.yml stays the one place to edit. A failed notebook fails the build
+(``nb_execution_raise_on_error``); execution reports are never published.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODES = ("cache", "force", "off", "auto")
+
+
+def effective_config(mode: str) -> Path:
+    if mode not in MODES:
+        raise SystemExit(f"BOOK_EXECUTE must be one of {', '.join(MODES)}; got {mode!r}")
+    text = (ROOT / "_config.yml").read_text()
+    text, count = re.subn(r"(?m)^(\s*execute_notebooks:\s*)\S+", rf"\g<1>{mode}", text)
+    if count != 1:
+        raise SystemExit("_config.yml must contain exactly one 'execute_notebooks:' line")
+    out = ROOT / "_build" / "_config.effective.yml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
+
+
+def publish_notebooks() -> list[Path]:
+    """Copy the executed notebooks next to the pages, for the 'download notebook' links."""
+    executed = ROOT / "_build" / "jupyter_execute"
+    target = ROOT / "_build" / "html" / "notebooks"
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for nb in sorted(executed.rglob("*.ipynb")):
+        if "run" in nb.parts:
+            copied.append(Path(shutil.copy2(nb, target / nb.name)))
+    return copied
+
+
+def main() -> int:
+    mode = os.environ.get("BOOK_EXECUTE", "cache")
+    config = effective_config(mode)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb), "build", str(ROOT), "--config", str(config), "-W", "--keep-going"]
+    if mode == "force":
+        cmd.append("--all")
+    print(f"building the book (execute_notebooks={mode}):", " ".join(cmd), flush=True)
+    start = time.time()
+    result = subprocess.run(cmd, cwd=ROOT)
+    reports = ROOT / "_build" / "html" / "reports"
+    if reports.exists():
+        shutil.rmtree(reports)  # never publish execution reports or tracebacks
+        if result.returncode == 0:
+            print("error: notebook execution reports were produced; see the log above", file=sys.stderr)
+            return 1
+    if result.returncode != 0:
+        print(f"error: the book build failed (exit {result.returncode}); see the warnings above", file=sys.stderr)
+        return result.returncode
+    notebooks = publish_notebooks()
+    print(f"book built in {time.time() - start:.0f} s: {ROOT / '_build' / 'html' / 'index.html'} "
+          f"({len(notebooks)} executed notebooks in _build/html/notebooks)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
