@@ -15,6 +15,7 @@ from importlib import import_module
 # Modules that contribute sub-commands, each with ``add_parser(subparsers)``.
 COMMAND_MODULES = [
     "gigagan.data.cli",
+    "gigagan.training.cli",
 ]
 
 

@@ -32,7 +32,9 @@ TRAINING_DEFAULTS = {
     "w_avg_beta": 0.995,
     "epochs": 100,
     "snapshot_every": 5,
-    "max_bad_steps": 20,
+    "max_bad_steps": 20,           # consecutive non-finite steps before a rollback
+    "max_rollbacks": 3,
+    "channels_last": True,         # CPU only: 4-D weights and images in channels_last
 }
 
 PRESETS = {
@@ -42,13 +44,13 @@ PRESETS = {
         "text_encoder": TINY_TEXT,
         "generator": dict(resolution=32, z_dim=64, w_dim=128, text_embed_dim=64, text_dim=128,
                           text_layers=1, text_heads=4, text_max_length=24, text_hidden_layer=-1,
-                          mapping_layers=2, channel_base=2048, channel_max=128, num_kernels=4,
+                          mapping_layers=2, channel_base=1024, channel_max=64, num_kernels=4,
                           attn_resolutions=(8, 16), attn_heads=4, pyramid_levels=4, residual_gain=0.1),
         "discriminator": dict(resolution=32, text_embed_dim=64, text_dim=128, text_layers=1, text_heads=4,
-                              channel_base=2048, channel_max=128, attn_resolutions=(8,), attn_heads=4,
+                              channel_base=1024, channel_max=32, attn_resolutions=(8,), attn_heads=4,
                               pyramid_levels=4, head_layers=2, residual_gain=0.1),
-        "training": dict(TRAINING_DEFAULTS, batch_size=32, g_lr=0.002, d_lr=0.002, r1_gamma=0.1,
-                         ema_halflife_kimg=2.0),
+        "training": dict(TRAINING_DEFAULTS, batch_size=16, g_lr=0.002, d_lr=0.002, r1_gamma=0.1,
+                         ema_halflife_kimg=1.0, epochs=20, snapshot_every=2),
     },
     "shepherd": {
         "description": "128 px, one GPU: the original project's German Shepherd run, done properly",

@@ -10,7 +10,6 @@ milliseconds: nothing is downloaded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -35,34 +34,57 @@ portrait realistic high quality detailed fur sharp focus natural lighting studio
 """.split()
 
 
-def offline_tokenizer(extra_words: Iterable[str] = (), vocab_size: int = 1024):
-    """A CLIP tokenizer (transformers ``CLIPTokenizer``) trained locally on a small word list.
+def _bpe_merges(words: list[str]) -> list[tuple[str, str]]:
+    """Byte-pair merges learned on ``words`` until each word is one token.
 
-    It uses CLIP's normalisation, pre-tokenisation and special tokens, so it is a drop-in
-    replacement for the pretrained tokenizer in offline and CPU settings.
+    Plain Python with ties broken alphabetically, so the result is the same in every
+    process (the Rust trainer of ``tokenizers`` breaks ties by hash order).
     """
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    corpus = [tuple(w[:-1]) + (w[-1] + "</w>",) for w in words]
+    merges = []
+    while True:
+        counts: dict[tuple[str, str], int] = {}
+        for symbols in corpus:
+            for pair in zip(symbols, symbols[1:]):
+                counts[pair] = counts.get(pair, 0) + 1
+        if not counts:
+            return merges
+        best = min(counts, key=lambda p: (-counts[p], p))
+        merges.append(best)
+        joined = best[0] + best[1]
+        new_corpus = []
+        for symbols in corpus:
+            out, i = [], 0
+            while i < len(symbols):
+                if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == best:
+                    out.append(joined)
+                    i += 2
+                else:
+                    out.append(symbols[i])
+                    i += 1
+            new_corpus.append(tuple(out))
+        corpus = new_corpus
+
+
+def offline_tokenizer(extra_words: Iterable[str] = ()):
+    """A CLIP tokenizer (transformers ``CLIPTokenizer``) built locally from a small word list.
+
+    It has CLIP's normalisation, byte-level pre-tokenisation and special tokens, every
+    listed word is a single token, and any other text still tokenizes (into pieces). It is
+    deterministic: the same word list gives the same ids in every process.
+    """
+    from tokenizers import pre_tokenizers
     from transformers import CLIPTokenizer
 
-    backend = Tokenizer(models.BPE(unk_token=EOS, end_of_word_suffix="</w>", continuing_subword_prefix=""))
-    backend.normalizer = normalizers.Sequence(
-        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
-    backend.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""),
-                             behavior="removed", invert=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False),
-    ])
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=[BOS, EOS], end_of_word_suffix="</w>",
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    import string
-
-    singles = set(string.ascii_lowercase + string.digits + string.punctuation)
-    words = sorted(set(BASE_VOCABULARY) | singles | {w.lower() for w in extra_words})
-    backend.train_from_iterator([" ".join(words)] * 4, trainer=trainer)
-    spec = json.loads(backend.to_str())["model"]
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in spec["merges"]]
-    return CLIPTokenizer(vocab=spec["vocab"], merges=merges)
+    words = sorted(set(BASE_VOCABULARY) | {w.lower() for w in extra_words if w.isascii() and w.isalpha()})
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {BOS: 0, EOS: 1}
+    for token in alphabet + [c + "</w>" for c in alphabet]:
+        vocab.setdefault(token, len(vocab))
+    merges = _bpe_merges(words)
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    return CLIPTokenizer(vocab=vocab, merges=merges)
 
 
 def tiny_clip_config(vocab_size: int, hidden_size: int = 64, layers: int = 2, heads: int = 4,
@@ -101,7 +123,7 @@ def build_text_encoder(spec: dict, seed: int = 0):
         return model, tokenizer, True
     if "tiny" in spec:
         options = dict(spec["tiny"])
-        tokenizer = offline_tokenizer(options.pop("extra_words", ()), options.pop("vocab_size", 1024))
+        tokenizer = offline_tokenizer(options.pop("extra_words", ()))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = CLIPTextModel(tiny_clip_config(len(tokenizer), **options))
