@@ -11,10 +11,6 @@ i.e. ``gigagan data procedural``.
 """
 
 import argparse
-import datetime
-import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -25,6 +21,9 @@ import PIL
 
 import gigagan
 from gigagan.data import procedural
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import markdown_table, write_results  # noqa: E402
 
 FULL = {32: 5000, 64: 5000, 128: 1000, 256: 250}
 SMOKE = {32: 200, 64: 200, 128: 40, 256: 10}
@@ -45,19 +44,6 @@ def time_write(size: int, n: int) -> float:
         return time.perf_counter() - start
 
 
-def machine() -> dict:
-    cpu = platform.processor()
-    if os.path.exists("/proc/cpuinfo"):
-        names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few images per size (seconds)")
@@ -75,25 +61,12 @@ def main() -> None:
         rows.append({"size": size, "images": n, "render_s": round(render_s, 3),
                      "render_images_per_s": round(n / render_s, 1),
                      "write_images": write_n, "write_images_per_s": round(write_n / write_s, 1)})
-    print("| size | images | render (s) | render images/s | write images/s |")
-    print("|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['size']} | {r['images']} | {r['render_s']:.2f} | {r['render_images_per_s']:,.0f} | "
-              f"{r['write_images_per_s']:,.0f} |")
+    print(markdown_table(rows, [("size", "size"), ("images", "images"), ("render_s", "render (s)"),
+                                ("render_images_per_s", "render images/s"), ("write_images_per_s", "write images/s")]))
     at64 = next(r for r in rows if r["size"] == 64)
     print(f"\n5,000 images at 64x64 would take {5000 / at64['render_images_per_s']:.1f} s to render (target < 10 s)")
-    result = {
-        "benchmark": "procedural scenes",
-        "machine": machine(),
-        "versions": {"gigagan": gigagan.__version__, "numpy": np.__version__, "pillow": PIL.__version__},
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "smoke": args.smoke,
-        "results": rows,
-    }
-    out = args.out or Path(__file__).parent / "results" / ("data-smoke.tmp" if args.smoke else "data.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    versions = {"gigagan": gigagan.__version__, "numpy": np.__version__, "pillow": PIL.__version__}
+    out = write_results("data", "procedural scenes", rows, args.smoke, versions, args.out)
     print(f"wrote {out}")
 
 

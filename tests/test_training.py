@@ -82,7 +82,7 @@ def test_repeated_nans_roll_back_with_lower_lr(data_dir, tmp_path):
     trainer.fit()
     assert any("rolled back to epoch_0001" in m for m in messages)
     assert trainer.lr_scale == 0.5
-    assert trainer.opt_G.param_groups[0]["lr"] == pytest.approx(0.002 * 0.5)
+    assert trainer.opt_G.param_groups[0]["lr"] == pytest.approx(trainer.hp["g_lr"] * 0.5)
 
 
 def test_damaged_checkpoints_give_clear_errors(data_dir, tmp_path):

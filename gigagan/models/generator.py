@@ -72,7 +72,7 @@ class GigaGANGenerator(ModelMixin, ConfigMixin):
                  text_max_length: int = 24, text_hidden_layer: int = -1, mapping_layers: int = 2,
                  channel_base: int = 4096, channel_max: int = 256, num_kernels: int = 4,
                  attn_resolutions: tuple = (8, 16), attn_heads: int = 4, pyramid_levels: int = 4,
-                 residual_gain: float = 0.1):
+                 residual_gain: float = 0.1, mapping_lr_mul: float = 0.01):
         super().__init__()
         check_power_of_two("resolution", resolution)
         for name, value in [("z_dim", z_dim), ("w_dim", w_dim), ("text_embed_dim", text_embed_dim),
@@ -82,7 +82,7 @@ class GigaGANGenerator(ModelMixin, ConfigMixin):
         check_pyramid_levels(resolution, pyramid_levels)
         check_attn_resolutions(resolution, attn_resolutions)
         self.text_encoder_layers = TextTransformer(text_embed_dim, text_dim, text_layers, text_heads)
-        self.mapping = MappingNetwork(z_dim, text_dim, w_dim, mapping_layers)
+        self.mapping = MappingNetwork(z_dim, text_dim, w_dim, mapping_layers, lr_mul=mapping_lr_mul)
         resolutions = [2 ** k for k in range(2, int(math.log2(resolution)) + 1)]
         chans = [channels_at(r, channel_base, channel_max) for r in resolutions]
         self.blocks = nn.ModuleList(

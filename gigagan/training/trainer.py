@@ -104,7 +104,8 @@ class Trainer:
         from gigagan.data.dataset import CaptionedImageDataset
 
         res = self.preset["resolution"]
-        self.dataset = CaptionedImageDataset(self.cfg.data, res, caption=self.cfg.caption, skip_bad=self.cfg.skip_bad)
+        self.dataset = CaptionedImageDataset(self.cfg.data, res, caption=self.cfg.caption, skip_bad=self.cfg.skip_bad,
+                                             progress=self.cfg.progress and self.dist.is_main)
         if self.cfg.max_images:
             self.indices = list(range(min(len(self.dataset), self.cfg.max_images)))
         else:
