@@ -16,6 +16,7 @@ from importlib import import_module
 COMMAND_MODULES = [
     "gigagan.data.cli",
     "gigagan.training.cli",
+    "gigagan.evaluate",
 ]
 
 

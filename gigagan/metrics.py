@@ -168,7 +168,7 @@ def evaluate_pipeline(pipe, probe: ProbeClassifier, n: int = 256, seed: int = 0,
         _, _, attrs = procedural.make_batch(seed + 999, range(n), 8, split)
         prompts = [procedural.canonical_caption(a) for a in attrs]
         images = torch.cat([pipe(prompts[i:i + 64], truncation_psi=truncation_psi, output_type="pt",
-                                 generator=torch.Generator().manual_seed(seed + i)).images
+                                 generator=torch.Generator().manual_seed(seed + i)).images.cpu()
                             for i in range(0, n, 64)])
         report[f"accuracy_{split}"] = attribute_accuracy(probe, images, attrs)
         if split == "train":

@@ -38,11 +38,15 @@ def test_matching_aware_losses(preds):
     other = {k: -v for k, v in preds.items()}
     expected = losses.d_loss_fake(preds).item() + losses.d_loss_fake(other).item()
     assert losses.matching_aware_d_loss(preds, other).item() == pytest.approx(expected)
-    # G is rewarded when D rejects its image under a wrong caption: softplus(D(G(c), c_hat))
+    # G: softplus(D(G(c), c_hat) - D(G(c), c)); with "other" = -preds the difference is -2 * preds
     b = [0.25, -0.75]
     a = [0.5, -1.0, 2.0, 0.0, 1.0, 1.0, -2.0, 3.0]
-    assert losses.matching_aware_g_loss(preds).item() == pytest.approx(
-        hand_mean(a, softplus) + hand_mean(b, softplus), rel=1e-6)
+    expected_g = hand_mean(a, lambda v: softplus(-2 * v)) + hand_mean(b, lambda v: softplus(-2 * v))
+    assert losses.matching_aware_g_loss(preds, other).item() == pytest.approx(expected_g, rel=1e-6)
+    # D's unconditional part cancels: adding a constant to both leaves G's matching loss unchanged
+    shifted = {k: v + 5.0 for k, v in preds.items()}
+    shifted_other = {k: v + 5.0 for k, v in other.items()}
+    assert losses.matching_aware_g_loss(shifted, shifted_other).item() == pytest.approx(expected_g, rel=1e-6)
 
 
 def test_mismatched_captions_always_differ_even_with_repeats():

@@ -53,3 +53,19 @@ def test_fid_refuses_without_weights(tmp_path):
         metrics.fid_kid(tmp_path, tmp_path, None)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         metrics.fid_kid(tmp_path, tmp_path, tmp_path / "inception.pth")
+
+
+def test_evaluate_command_refuses_fid_without_weights(tmp_path, capsys):
+    from gigagan.cli import main
+
+    assert main(["evaluate", str(tmp_path), "--real", str(tmp_path)]) == 2
+    assert "FID and KID need the standard Inception-v3 weights" in capsys.readouterr().err
+
+
+def test_evaluate_pipeline_report_shape(probe):
+    from gigagan import GigaGANPipeline
+
+    pipe = GigaGANPipeline.from_preset("tiny")
+    report = metrics.evaluate_pipeline(pipe, probe, n=16)
+    assert set(report) >= {"accuracy_train", "accuracy_heldout", "fd_probe", "chance"}
+    assert 0 <= report["accuracy_train"]["mean"] <= 1 and report["fd_probe"] > 0

@@ -197,3 +197,21 @@ def test_train_command_errors_are_clear(tmp_path, capsys):
     assert cli_main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert cli_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--set", "generator.bogus=1"]) == 2
+
+
+def test_offline_text_tower_fixed_by_default_trainable_on_request(data_dir, tmp_path):
+    fixed = Trainer(small_config(data_dir, tmp_path / "fixed", epochs=1), log=lambda m: None)
+    before = {k: v.clone() for k, v in fixed.text_encoder.state_dict().items()}
+    fixed.fit()
+    assert all(torch.equal(before[k], v) for k, v in fixed.text_encoder.state_dict().items())
+    tensors, _ = ckpt.load_checkpoint(tmp_path / "fixed" / "checkpoints" / "epoch_0001")
+    assert "text_encoder" in tensors and "text_encoder_ema" not in tensors
+
+    trained = Trainer(small_config(data_dir, tmp_path / "trained", epochs=1,
+                                   overrides=dict(SMALL, **{"training.train_text_encoder": True})),
+                      log=lambda m: None)
+    before = {k: v.clone() for k, v in trained.text_encoder.state_dict().items()}
+    trained.fit()
+    assert any(not torch.equal(before[k], v) for k, v in trained.text_encoder.state_dict().items())
+    tensors, _ = ckpt.load_checkpoint(tmp_path / "trained" / "checkpoints" / "epoch_0001")
+    assert "text_encoder_ema" in tensors

@@ -287,8 +287,8 @@ def open_image(path, name: str | None = None, min_size: int | None = None) -> Im
     if min_size and min(width, height) < min_size:
         raise ImageTooSmallError(
             f"{name}: image is {width}x{height}, smaller than the training resolution {min_size} "
-            f"(images are never upscaled); train at --resolution {min(width, height)} or lower, "
-            "or pass --skip-bad to skip small images",
+            f"(images are never upscaled); use images of at least {min_size} px, a training resolution of "
+            f"{min(width, height)} or lower, or pass --skip-bad to skip small images",
             name,
         )
     image = to_rgb(image)

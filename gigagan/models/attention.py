@@ -36,9 +36,15 @@ def _to_map(tokens: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def l2_logits(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """``-||q_i - k_j||^2 / sqrt(d)`` for every query/key pair (last two dims are tokens, features)."""
+    """``-||q_i - k_j||^2 / sqrt(d)`` for every query/key pair (last two dims are tokens, features).
+
+    Computed in float32 even under bf16 autocast: the expansion ``|q|^2 + |k|^2 - 2 q.k``
+    cancels for nearby tokens and would lose its precision in bf16.
+    """
+    dtype = q.dtype
+    q, k = q.float(), k.float()
     sq = q.square().sum(-1, keepdim=True) + k.square().sum(-1).unsqueeze(-2) - 2.0 * q @ k.transpose(-1, -2)
-    return -sq.clamp_min(0.0) / math.sqrt(q.shape[-1])
+    return (-sq.clamp_min(0.0) / math.sqrt(q.shape[-1])).to(dtype)
 
 
 class L2SelfAttention(nn.Module):

@@ -35,6 +35,7 @@ def setup(device: str = "auto") -> DistInfo:
     """Initialise the process group when launched with ``torchrun`` (WORLD_SIZE > 1)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device).type
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo(device=torch.device(device))

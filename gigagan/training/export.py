@@ -35,10 +35,11 @@ def pipeline_from_run(run_dir: Path, checkpoint: Path | None = None):
     tensors, _ = ckpt.load_checkpoint(path, names=["G_ema"])
     generator = GigaGANGenerator(**preset["generator"])
     ckpt.load_state_dict_strict(generator, tensors["G_ema"], "G_ema")
-    encoder, tokenizer, frozen = build_text_encoder(preset["text_encoder"])
-    if not frozen:
-        text, _ = ckpt.load_checkpoint(path, names=["text_encoder_ema"])
-        ckpt.load_state_dict_strict(encoder, text["text_encoder_ema"], "text encoder")
+    encoder, tokenizer, pretrained = build_text_encoder(preset["text_encoder"])
+    if not pretrained:  # the offline tower's weights travel in the checkpoint (EMA when it was trained)
+        text, _ = ckpt.load_checkpoint(path)
+        weights = text.get("text_encoder_ema", text.get("text_encoder"))
+        ckpt.load_state_dict_strict(encoder, weights, "text encoder")
     if (run_dir / "tokenizer").is_dir():
         tokenizer = CLIPTokenizer.from_pretrained(run_dir / "tokenizer")
     return GigaGANPipeline(generator_model=generator.eval(), text_encoder=encoder.eval(), tokenizer=tokenizer)

@@ -5,8 +5,11 @@
   averaged over the batch and over their spatial positions.
 * Matching-aware loss (Eq. 8): a real image paired with a *wrong* caption, and a fake
   image paired with a wrong caption, both count as fake for D. GigaGAN applies it to G
-  as well; we read that as G also minimising ``softplus(D(G(c), c_hat))``, i.e. G is
-  rewarded when D can tell its image does not fit someone else's caption.
+  as well, without spelling out G's form in the sources we have. Our reading: G minimises
+  ``softplus(D(G(c), c_hat) - D(G(c), c))``, i.e. it is rewarded when D scores its image
+  higher with its own caption than with a wrong one. The difference cancels D's
+  unconditional term, so this pushes text alignment without asking G to look *fake*
+  (minimising ``softplus(D(G(c), c_hat))`` alone does, and collapsed our runs).
 * R1 on real images (Mescheder et al., 2018), applied lazily every k steps.
 * The CLIP contrastive loss (Eq. 9), with a CLIP model given by the caller.
 """
@@ -46,9 +49,9 @@ def matching_aware_d_loss(real_mismatched: Predictions, fake_mismatched: Predict
     return d_loss_fake(real_mismatched) + d_loss_fake(fake_mismatched)
 
 
-def matching_aware_g_loss(fake_mismatched: Predictions) -> torch.Tensor:
-    """G's share of Eq. 8: ``E[softplus(D(G(c), c_hat))]``."""
-    return d_loss_fake(fake_mismatched)
+def matching_aware_g_loss(fake_matched: Predictions, fake_mismatched: Predictions) -> torch.Tensor:
+    """G's share of Eq. 8 (our reading): ``sum_ij E[softplus(D_ij(G(c), c_hat) - D_ij(G(c), c))]``."""
+    return sum(F.softplus(fake_mismatched[k] - fake_matched[k]).mean() for k in fake_matched)
 
 
 def mismatched_captions(captions: Sequence[str], pool: Sequence[str], rng: random.Random) -> list[str]:

@@ -119,8 +119,14 @@ class Trainer:
 
     def _build_models(self):
         torch.manual_seed(self.cfg.seed)
-        self.text_encoder, self.tokenizer, frozen = build_text_encoder(self.preset["text_encoder"], seed=self.cfg.seed)
-        self.train_text = not frozen
+        self.text_encoder, self.tokenizer, pretrained = build_text_encoder(self.preset["text_encoder"],
+                                                                           seed=self.cfg.seed)
+        # The offline tower is random; it is kept fixed by default (like the paper's frozen CLIP):
+        # trained by G alone, it learns to erase the text information D judges G on.
+        self.text_is_tiny = not pretrained
+        self.train_text = self.text_is_tiny and bool(self.hp.get("train_text_encoder", False))
+        if not self.train_text:
+            self.text_encoder.requires_grad_(False).eval()
         self.G = GigaGANGenerator(**self.preset["generator"])
         self.D = GigaGANDiscriminator(**self.preset["discriminator"])
         from gigagan.models.config_checks import check_text_width
@@ -264,7 +270,7 @@ class Trainer:
             n = len(captions)
             part = lambda k: {key: v[k * n:(k + 1) * n].float() for key, v in preds.items()}  # noqa: E731
             loss_gan = losses.g_loss_nonsaturating(part(0))
-            loss_match = losses.matching_aware_g_loss(part(1))
+            loss_match = losses.matching_aware_g_loss(part(0), part(1))
             loss = loss_gan + hp["matching_weight"] * loss_match
             if self.clip is not None:
                 loss_clip, loss_vision = self._clip_g_losses(fake[0], captions)
@@ -307,12 +313,22 @@ class Trainer:
         return loss
 
     def _apply(self, ok, params, opt, name, stats):
-        """All-reduce, clip, check and step; returns False when the step must be skipped."""
-        params = [p for p in params if p.grad is not None]
+        """All-reduce, clip, check and step; returns False when the step must be skipped.
+
+        Every rank takes the same path: the loss check is agreed before gradients are
+        exchanged (a rank with a non-finite loss has no gradients), and the gradient-norm
+        check is made after the all-reduce, on identical values.
+        """
+        if not dist_utils.all_agree(ok, self.dist):
+            opt.zero_grad(set_to_none=True)
+            return False
+        params = [p for p in params if p.requires_grad]
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
         dist_utils.average_gradients(params, self.dist)
         norm = torch.nn.utils.clip_grad_norm_(params, self.hp["grad_clip"]) if params else torch.tensor(0.0)
-        ok = ok and bool(torch.isfinite(norm))
-        if not dist_utils.all_agree(ok, self.dist):
+        if not torch.isfinite(norm):
             opt.zero_grad(set_to_none=True)
             return False
         opt.step()
@@ -322,7 +338,10 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def train_step(self, real, captions) -> dict:
         hp = self.hp
-        mis = losses.mismatched_captions(captions, self.captions, self.py_rng)
+        if hp["matching_weight"]:
+            mis = losses.mismatched_captions(captions, self.captions, self.py_rng)
+        else:  # no matching-aware loss: the "mismatched" half is unused (weight 0)
+            mis = captions
         with torch.no_grad():
             embeds, mask = self.encode(captions)
             mis_embeds, mis_mask = self.encode(mis)
@@ -370,7 +389,11 @@ class Trainer:
                 stats = self.train_step(real, captions)
                 self.step += 1
                 self.batch_in_epoch += 1
-                self._track_failures(stats)
+                if self._track_failures(stats):
+                    bar.reset(total=total)
+                    bar.update(self.step)
+                    tick_time, tick_images = time.time(), self.images_seen
+                    break  # the epoch order is recomputed for the restored epoch
                 if self.step % cfg.log_every == 0 or self.step == total:
                     now = time.time()
                     stats["images_per_s"] = (self.images_seen - tick_images) / max(now - tick_time, 1e-9)
@@ -399,15 +422,18 @@ class Trainer:
                  f"Outputs in {self.run_dir}")
         return self.run_dir
 
-    def _track_failures(self, stats):
+    def _track_failures(self, stats) -> bool:
+        """Count skipped steps; returns True when the run rolled back to a checkpoint."""
         if not stats["skipped"]:
             self.consecutive_bad = 0
-            return
+            return False
         self.bad_steps += 1
         self.consecutive_bad += 1
         self.log(f"step {self.step}: non-finite loss or gradient, step skipped ({self.bad_steps} skipped so far)")
         if self.consecutive_bad >= self.hp["max_bad_steps"]:
             self.rollback()
+            return True
+        return False
 
     def rollback(self):
         path = ckpt.newest_valid_checkpoint(self.run_dir, self.log)
@@ -417,10 +443,10 @@ class Trainer:
         if path is None:
             raise RuntimeError(f"training diverged: {self.consecutive_bad} steps in a row had non-finite losses "
                                "and there is no checkpoint to roll back to; lower the learning rate")
-        skipped, rollbacks = self.bad_steps, self.rollbacks + 1
+        skipped, rollbacks, scale = self.bad_steps, self.rollbacks + 1, self.lr_scale
         self.load(path)
         self.bad_steps, self.rollbacks, self.consecutive_bad = skipped, rollbacks, 0
-        self.lr_scale *= 0.5
+        self.lr_scale = scale * 0.5
         self._set_lr()
         self.log(f"rolled back to {path.name} after repeated non-finite steps; learning rate now "
                  f"x{self.lr_scale:g} of the configured value")
@@ -455,8 +481,9 @@ class Trainer:
         tensors = {"G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(), "D": self.D.state_dict()}
         if self.vision_head is not None:
             tensors["vision_head"] = self.vision_head.state_dict()
-        if self.train_text:
+        if self.text_is_tiny:
             tensors["text_encoder"] = self.text_encoder.state_dict()
+        if self.train_text:
             tensors["text_encoder_ema"] = self.text_ema.state_dict()
         opt_meta = {}
         for name, opt in (("optim_G", self.opt_G), ("optim_D", self.opt_D)):
@@ -474,7 +501,7 @@ class Trainer:
                      "preset_name": self.cfg.preset, "preset": self.preset, "hyperparameters": self.hp,
                      "seed": self.cfg.seed, "world_size": self.dist.world_size}
             ckpt.save_checkpoint(self.run_dir / "checkpoints" / name, tensors, json.loads(json.dumps(state, default=list)))
-            self.save_grid(self.run_dir / "samples" / f"{name}.png", name.replace("_", " ").lstrip("0"))
+            self.save_grid(self.run_dir / "samples" / f"{name}.png", _label(name))
         dist_utils.barrier(self.dist)
         self._last_snapshot_step = self.step
 
@@ -499,9 +526,16 @@ class Trainer:
         metrics = self.run_dir / "metrics.jsonl"
         if metrics.exists():
             viz.plot_losses(metrics, self.run_dir / "loss.png")
-        frames = sorted((self.run_dir / "samples").glob("*.png"), key=_frame_key)
+        frames = sorted((self.run_dir / "samples").glob("*.png"), key=self._frame_step)
         if frames:
-            viz.save_gif(frames, self.run_dir / "progress.gif", labels=[f.stem.replace("_", " ") for f in frames])
+            viz.save_gif(frames, self.run_dir / "progress.gif", labels=[_label(f.stem) for f in frames])
+
+    def _frame_step(self, path: Path):
+        """Order grids by the training step of their checkpoint (epochs and budget stops interleave)."""
+        try:
+            return (ckpt.read_state(self.run_dir / "checkpoints" / path.stem)["step"], path.stem)
+        except (ckpt.CheckpointError, KeyError):
+            return (path.stat().st_mtime, path.stem)
 
     def load(self, path: Path):
         """Restore every state (weights, optimizers, RNGs, counters) from a checkpoint."""
@@ -509,12 +543,21 @@ class Trainer:
         if state.get("preset") and state["preset"]["generator"] != json.loads(json.dumps(self.preset["generator"], default=list)):
             raise ckpt.CheckpointError(f"checkpoint {path} was trained with other generator settings "
                                        f"(preset {state.get('preset_name')!r}); resume with the same preset and overrides")
+        saved_batch = state.get("hyperparameters", {}).get("batch_size", self.hp["batch_size"])
+        if saved_batch != self.hp["batch_size"]:
+            raise ValueError(f"checkpoint {path} was trained with batch_size={saved_batch}; resume with the same "
+                             f"batch size (got {self.hp['batch_size']}) or start a new run")
+        if ("vision_head" in tensors) != (self.vision_head is not None):
+            raise ckpt.CheckpointError(
+                f"checkpoint {path} was trained {'with' if 'vision_head' in tensors else 'without'} the CLIP losses "
+                "and this run is configured the other way; resume with the same --clip-model setting")
         for name, module in (("G", self.G), ("G_ema", self.G_ema), ("D", self.D)):
             ckpt.load_state_dict_strict(module, tensors[name], name)
-        if self.vision_head is not None and "vision_head" in tensors:
+        if self.vision_head is not None:
             ckpt.load_state_dict_strict(self.vision_head, tensors["vision_head"], "vision-aided head")
-        if self.train_text:
+        if self.text_is_tiny:
             ckpt.load_state_dict_strict(self.text_encoder, tensors["text_encoder"], "text encoder")
+        if self.train_text:
             ckpt.load_state_dict_strict(self.text_ema, tensors["text_encoder_ema"], "text encoder EMA")
         ckpt.load_optimizer(self.opt_G, tensors["optim_G"], state["optimizers"]["optim_G"])
         ckpt.load_optimizer(self.opt_D, tensors["optim_D"], state["optimizers"]["optim_D"])
@@ -552,9 +595,10 @@ def hash_text(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def _frame_key(path: Path):
-    kind, _, number = path.stem.partition("_")
-    return (int(number) if number.isdigit() else 0, kind)
+def _label(name: str) -> str:
+    """``epoch_0005`` -> ``epoch 5``; ``step_00001234`` -> ``step 1234``."""
+    kind, _, number = name.partition("_")
+    return f"{kind} {int(number)}" if number.isdigit() else name
 
 
 def _jsonable(state):
