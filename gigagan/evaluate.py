@@ -24,9 +24,12 @@ def add_parser(subparsers) -> None:
 def format_report(report: dict) -> str:
     lines = ["| prompts | " + " | ".join(k for k in report["accuracy_train"]) + " |",
              "|---|" + "---|" * len(report["accuracy_train"])]
-    for split in ("train", "heldout"):
-        acc = report[f"accuracy_{split}"]
-        lines.append(f"| {split} | " + " | ".join(f"{v:.3f}" for v in acc.values()) + " |")
+    names = {"train": "generated, training prompts", "heldout": "generated, held-out pairs",
+             "real": "real scenes (the probe's ceiling)"}
+    for split in ("train", "heldout", "real"):
+        if f"accuracy_{split}" in report:
+            acc = report[f"accuracy_{split}"]
+            lines.append(f"| {names[split]} | " + " | ".join(f"{v:.3f}" for v in acc.values()) + " |")
     chance = report["chance"]
     lines.append("| chance | " + " | ".join(f"{chance.get(k, sum(chance.values()) / len(chance)):.3f}"
                                          for k in report["accuracy_train"]) + " |")

@@ -21,8 +21,7 @@ def _font(size: int):
 def make_grid(images: Sequence[Image.Image] | np.ndarray, nrow: int = 3, cell: int = 128,
               captions: Sequence[str] | None = None, title: str | None = None, pad: int = 4) -> Image.Image:
     """Tile images ``nrow`` per row, each scaled to ``cell`` px, with optional captions and title."""
-    if isinstance(images, np.ndarray):
-        images = [Image.fromarray(a) for a in images]
+    images = [Image.fromarray(im) if isinstance(im, np.ndarray) else im for im in images]
     images = [im.convert("RGB").resize((cell, cell), Image.NEAREST if im.width < cell else Image.LANCZOS)
               for im in images]
     rows = (len(images) + nrow - 1) // nrow

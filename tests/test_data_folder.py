@@ -161,7 +161,7 @@ BAD_INPUTS = {
     "not_an_image": (_not_an_image, folder.BadImageError, ["notes.png", "not an image"]),
     "bad_json": (_bad_json, folder.MetadataError, ["metadata.jsonl line 7", "not valid JSON", "fix or delete"]),
     "missing_file": (_missing_file, folder.MissingImageError, ["gone.png (metadata.jsonl line 7)", "does not exist"]),
-    "too_small": (_too_small, folder.ImageTooSmallError, ["small.png", "20x24", "--resolution 20", "--skip-bad"]),
+    "too_small": (_too_small, folder.ImageTooSmallError, ["small.png", "20x24", "resolution of 20", "--skip-bad"]),
     "no_caption": (_no_caption, folder.MissingCaptionError, ["quiet.png (metadata.jsonl line 7)", "no caption"]),
 }
 

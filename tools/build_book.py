@@ -33,6 +33,33 @@ def effective_config(mode: str) -> Path:
     return out
 
 
+def fill_cached_outputs() -> int:
+    """Give the downloadable notebooks their outputs when they came from jupyter-cache.
+
+    With ``execute_notebooks: cache``, myst-nb renders cached outputs into the pages but writes
+    the text notebooks it did not re-execute to ``_sources`` without them; merge them back.
+    """
+    import jupytext
+    import nbformat
+    from jupyter_cache import get_cache
+
+    sources = ROOT / "_build" / "html" / "_sources"
+    cache = get_cache(ROOT / "_build" / ".jupyter_cache")
+    filled = 0
+    for path in sorted(sources.rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+            continue
+        text = ROOT / path.relative_to(sources).with_suffix(".md")
+        try:
+            _, merged = cache.merge_match_into_notebook(jupytext.read(text))
+        except KeyError:
+            continue
+        nbformat.write(merged, path)
+        filled += 1
+    return filled
+
+
 def main() -> int:
     mode = os.environ.get("BOOK_EXECUTE", "cache")
     config = effective_config(mode)
@@ -52,6 +79,8 @@ def main() -> int:
     if result.returncode != 0:
         print(f"error: the book build failed (exit {result.returncode}); see the warnings above", file=sys.stderr)
         return result.returncode
+    if mode == "cache":
+        fill_cached_outputs()
     notebooks = sorted((ROOT / "_build" / "html" / "_sources").rglob("*.ipynb"))
     print(f"book built in {time.time() - start:.0f} s: {ROOT / '_build' / 'html' / 'index.html'} "
           f"({len(notebooks)} executed notebooks offered for download)")

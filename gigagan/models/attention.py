@@ -42,7 +42,8 @@ def l2_logits(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     cancels for nearby tokens and would lose its precision in bf16.
     """
     dtype = q.dtype
-    q, k = q.float(), k.float()
+    if dtype in (torch.float16, torch.bfloat16):
+        q, k = q.float(), k.float()
     sq = q.square().sum(-1, keepdim=True) + k.square().sum(-1).unsqueeze(-2) - 2.0 * q @ k.transpose(-1, -2)
     return (-sq.clamp_min(0.0) / math.sqrt(q.shape[-1])).to(dtype)
 
