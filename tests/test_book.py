@@ -123,11 +123,17 @@ def test_executed_notebooks_are_offered_for_download():
         assert f"{Path(f).name}.ipynb" in (SITE / f"{f}.html").read_text(), f"{f}.html has no .ipynb download link"
 
 
-def test_research_headings_have_explicit_labels():
-    for path in sorted((ROOT / "book" / "research").glob("*.md")):
+def test_every_heading_has_an_explicit_label():
+    for path in sorted((ROOT / "book").rglob("*.md")):
         lines = path.read_text().splitlines()
+        fence = None
         for i, line in enumerate(lines):
-            if line.startswith("#"):
+            stripped = line.lstrip()
+            if stripped.startswith(("```", "~~~")):
+                marker = stripped[:3]
+                fence = None if fence == marker else (fence or marker)
+                continue
+            if fence is None and line.startswith("#"):
                 previous = next((l for l in reversed(lines[:i]) if l.strip()), "")
                 assert previous.startswith("(sec-") and previous.endswith(")="), \
                     f"{path.name}:{i + 1} heading {line!r} has no (sec-...)= label"

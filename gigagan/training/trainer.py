@@ -349,6 +349,10 @@ class Trainer:
         stats = {}
         ok_d, s, params, opt = self._d_step(real, captions, embeds, mask, mis_embeds, mis_mask, do_r1)
         stats.update(s)
+        if "r1" in stats:  # R1 runs every r1_interval steps; the log carries its latest value
+            self.last_r1 = stats["r1"]
+        elif getattr(self, "last_r1", None) is not None:
+            stats["r1"] = self.last_r1
         ok_d = self._apply(ok_d, params, opt, "d", stats)
         self.D.requires_grad_(False)
         ok_g, s, params, opt = self._g_step(captions, mis_embeds, mis_mask)
