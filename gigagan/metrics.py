@@ -165,7 +165,7 @@ def evaluate_pipeline(pipe, probe: ProbeClassifier, n: int = 256, seed: int = 0,
     res = resolution or pipe.generator_model.config.resolution
     report = {}
     for split in ("train", "heldout"):
-        _, _, attrs = procedural.make_batch(seed + 999, range(n), 8, split)
+        attrs = [procedural.sample_attributes(seed + 999, i, split) for i in range(n)]
         prompts = [procedural.canonical_caption(a) for a in attrs]
         images = torch.cat([pipe(prompts[i:i + 64], truncation_psi=truncation_psi, output_type="pt",
                                  generator=torch.Generator().manual_seed(seed + i)).images.cpu()

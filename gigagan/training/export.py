@@ -32,14 +32,18 @@ def pipeline_from_run(run_dir: Path, checkpoint: Path | None = None):
     if path is None:
         raise FileNotFoundError(f"{run_dir} has no valid checkpoint yet; train longer (checkpoints are "
                                 "written every snapshot_every epochs and when a budget runs out)")
-    tensors, _ = ckpt.load_checkpoint(path, names=["G_ema"])
+    encoder, tokenizer, pretrained = build_text_encoder(preset["text_encoder"])
+    # the offline tower's weights travel in the checkpoint (its EMA when it was trained)
+    files = ckpt.read_state(path)["files"]
+    text_name = None if pretrained else next((n for n in ("text_encoder_ema", "text_encoder") if n in files), None)
+    if not pretrained and text_name is None:
+        raise ckpt.CheckpointError(f"checkpoint {path} holds no text encoder weights; it was not written by "
+                                   "this version of the gigagan trainer")
+    tensors, _ = ckpt.load_checkpoint(path, names=["G_ema"] + ([text_name] if text_name else []))
     generator = GigaGANGenerator(**preset["generator"])
     ckpt.load_state_dict_strict(generator, tensors["G_ema"], "G_ema")
-    encoder, tokenizer, pretrained = build_text_encoder(preset["text_encoder"])
-    if not pretrained:  # the offline tower's weights travel in the checkpoint (EMA when it was trained)
-        text, _ = ckpt.load_checkpoint(path)
-        weights = text.get("text_encoder_ema", text.get("text_encoder"))
-        ckpt.load_state_dict_strict(encoder, weights, "text encoder")
+    if text_name:
+        ckpt.load_state_dict_strict(encoder, tensors[text_name], "text encoder")
     if (run_dir / "tokenizer").is_dir():
         tokenizer = CLIPTokenizer.from_pretrained(run_dir / "tokenizer")
     return GigaGANPipeline(generator_model=generator.eval(), text_encoder=encoder.eval(), tokenizer=tokenizer)

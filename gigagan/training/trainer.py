@@ -232,8 +232,7 @@ class Trainer:
             both = [torch.cat([r, f, r, f]) for r, f in zip(real_pyr, fake)]
             preds = self.D(both, torch.cat([embeds, embeds, mis_embeds, mis_embeds]),
                            torch.cat([mask, mask, mis_mask, mis_mask]))
-            n = len(real)
-            part = lambda k: {key: v[k * n:(k + 1) * n].float() for key, v in preds.items()}  # noqa: E731
+            part = lambda k: chunk(preds, k, len(real))  # noqa: E731
             loss_gan = losses.d_loss_real(part(0)) + losses.d_loss_fake(part(1))
             loss_match = losses.matching_aware_d_loss(part(2), part(3))
             loss = loss_gan + hp["matching_weight"] * loss_match
@@ -266,8 +265,7 @@ class Trainer:
             fake = self.G(self._randn(len(captions)), embeds, mask, update_w_avg=True)
             both = [torch.cat([f, f]) for f in fake]
             preds = self.D(both, torch.cat([embeds, mis_embeds.detach()]), torch.cat([mask, mis_mask]))
-            n = len(captions)
-            part = lambda k: {key: v[k * n:(k + 1) * n].float() for key, v in preds.items()}  # noqa: E731
+            part = lambda k: chunk(preds, k, len(captions))  # noqa: E731
             loss_gan = losses.g_loss_nonsaturating(part(0))
             loss_match = losses.matching_aware_g_loss(part(0), part(1))
             loss = loss_gan + hp["matching_weight"] * loss_match
@@ -582,6 +580,11 @@ class Trainer:
         self.load(path)
         self.log(f"resumed from {path} (step {self.step}, epoch {self.epoch})")
         return path
+
+
+def chunk(preds: dict, k: int, n: int) -> dict:
+    """The ``k``-th block of ``n`` samples of every prediction (the D batch stacks several sets)."""
+    return {key: v[k * n:(k + 1) * n].float() for key, v in preds.items()}
 
 
 def to_channels_last(module: torch.nn.Module) -> None:
