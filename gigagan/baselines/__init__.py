@@ -1,0 +1,1 @@
+"""Baselines that GigaGAN is measured against on the same data and budget."""
