@@ -162,17 +162,29 @@ def fid_kid(real_dir: Path, fake_dir: Path, inception_weights: str | Path | None
 def evaluate_pipeline(pipe, probe: ProbeClassifier, n: int = 256, seed: int = 0, truncation_psi: float = 1.0,
                       resolution: int | None = None) -> dict:
     """Attribute accuracy on training-split and held-out prompts, and FD-probe against real scenes."""
-    res = resolution or pipe.generator_model.config.resolution
+    def sample(prompts, generator):
+        return pipe(prompts, truncation_psi=truncation_psi, output_type="pt", generator=generator).images.cpu()
+
+    return evaluate_sampler(sample, probe, resolution or pipe.generator_model.config.resolution, n, seed)
+
+
+@torch.no_grad()
+def evaluate_sampler(sample, probe: ProbeClassifier, resolution: int, n: int = 256, seed: int = 0,
+                     batch: int = 64) -> dict:
+    """The same report for any text-to-image sampler (GAN, diffusion, another implementation).
+
+    ``sample(prompts, generator)`` returns images ``[B, 3, H, W]`` in ``[-1, 1]``. The prompts
+    are canonical captions of procedural attributes; each batch gets its own seeded generator.
+    """
     report = {}
     for split in ("train", "heldout"):
         attrs = [procedural.sample_attributes(seed + 999, i, split) for i in range(n)]
         prompts = [procedural.canonical_caption(a) for a in attrs]
-        images = torch.cat([pipe(prompts[i:i + 64], truncation_psi=truncation_psi, output_type="pt",
-                                 generator=torch.Generator().manual_seed(seed + i)).images.cpu()
-                            for i in range(0, n, 64)])
+        images = torch.cat([sample(prompts[i:i + batch], torch.Generator().manual_seed(seed + i)).float().cpu()
+                            for i in range(0, n, batch)])
         report[f"accuracy_{split}"] = attribute_accuracy(probe, images, attrs)
         if split == "train":
-            real, _, real_attrs = procedural.make_batch(seed + 999, range(n), res, split)
+            real, _, real_attrs = procedural.make_batch(seed + 999, range(n), resolution, split)
             report["fd_probe"] = fd_probe(probe, _to_tensor(real), images)
             # the probe's own accuracy on real scenes of the same prompts: the ceiling of the table
             report["accuracy_real"] = attribute_accuracy(probe, _to_tensor(real), real_attrs)

@@ -69,3 +69,22 @@ def test_evaluate_pipeline_report_shape(probe):
     report = metrics.evaluate_pipeline(pipe, probe, n=16)
     assert set(report) >= {"accuracy_train", "accuracy_heldout", "fd_probe", "chance"}
     assert 0 <= report["accuracy_train"]["mean"] <= 1 and report["fd_probe"] > 0
+
+
+def test_evaluate_sampler_scores_a_perfect_sampler_at_the_ceiling(probe):
+    """A "sampler" that renders the prompt's own scene scores as the real scenes do."""
+    def render(prompts, generator):
+        attrs = [procedural.parse_caption(p) for p in prompts]
+        for a in attrs:
+            a.setdefault("position", "center")
+        return metrics._to_tensor(procedural.render_batch(attrs, 32, seed=int(generator.initial_seed())))
+
+    rep = metrics.evaluate_sampler(render, probe, 32, n=64, batch=32)
+    assert rep["accuracy_train"]["background"] > 0.9 and rep["accuracy_train"]["color"] > 0.9, rep
+    assert rep["fd_probe"] < 100
+
+    def noise(prompts, generator):
+        return torch.rand(len(prompts), 3, 32, 32, generator=generator) * 2 - 1
+
+    bad = metrics.evaluate_sampler(noise, probe, 32, n=64, batch=32)
+    assert bad["accuracy_train"]["background"] < 0.35 and bad["fd_probe"] > 5 * rep["fd_probe"], bad
