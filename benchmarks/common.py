@@ -9,6 +9,8 @@ import platform
 import sys
 from pathlib import Path
 
+from gigagan.compare import markdown_table  # noqa: F401 - the tables of every benchmark
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -28,18 +30,6 @@ def machine() -> dict:
     except ImportError:
         pass
     return info
-
-
-def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
-    """``columns`` is a list of (key, header); numbers are formatted compactly."""
-    def fmt(v):
-        if isinstance(v, float):
-            return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}"
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
-    lines = ["| " + " | ".join(h for _, h in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(r.get(k, "")) for k, _ in columns) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def write_results(name: str, benchmark: str, rows: list[dict], smoke: bool, versions: dict,
