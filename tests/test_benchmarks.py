@@ -10,12 +10,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["bench_data.py", "bench_sampling.py", "gpu_check.py"])
+@pytest.mark.parametrize("script", ["bench_data.py", "bench_sampling.py", "gpu_check.py", "bench_compare.py"])
 def test_benchmark_smoke(script, tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "|---" in result.stdout  # a markdown table
-    name = {"bench_data.py": "data", "bench_sampling.py": "sampling", "gpu_check.py": "gpu_check"}[script]
+    name = {"bench_data.py": "data", "bench_sampling.py": "sampling", "gpu_check.py": "gpu_check",
+            "bench_compare.py": "compare"}[script]
     data = json.loads((ROOT / "benchmarks" / "results" / f"{name}-smoke.tmp").read_text())
     assert data["smoke"] is True and data["results"] and {"machine", "versions", "command", "date"} <= set(data)
+    if script == "bench_compare.py":
+        quality = {row["model"]: row for row in data["quality"]}
+        assert {"GigaGAN (ours)", "diffusion UNet, 2 steps"} <= set(quality)
+        assert 0 <= quality["GigaGAN (ours)"]["background"] <= 1 and quality["GigaGAN (ours)"]["fd_probe"] > 0
+        lucid_installed = (ROOT / "benchmarks" / ".venv-gigagan-pytorch" / "bin" / "python").exists()
+        for row in data["speed"]:  # measured ratios where gigagan-pytorch is installed, a clear note where not
+            assert ("ratio" in row) == lucid_installed, row
+            if not lucid_installed:
+                assert "make bench-venv" in row["gigagan_pytorch"]
