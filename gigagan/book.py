@@ -124,3 +124,40 @@ def ensure_pipeline(s: BookSettings | None = None):
     from gigagan.training.export import pipeline_from_run
 
     return pipeline_from_run(ensure_run(s))
+
+
+def compare_minutes() -> float:
+    """Training minutes of each model in the "measured" chapter (``$GIGAGAN_BOOK_COMPARE_MINUTES``, default 2)."""
+    return float(os.environ.get("GIGAGAN_BOOK_COMPARE_MINUTES", 2))
+
+
+def ensure_comparison(s: BookSettings | None = None, minutes: float | None = None, n_eval: int = 64) -> dict:
+    """GAN versus diffusion on procedural 32 px scenes, the same minutes each; run once, then read back.
+
+    Returns ``{"rows": [...], "images": {model: tensor}, "prompts": [...], "minutes": m}``.
+    """
+    from safetensors.torch import load_file, save_file
+
+    from gigagan import compare
+    from gigagan.data import procedural
+
+    s = s or settings()
+    minutes = compare_minutes() if minutes is None else minutes
+    folder = s.folder / f"compare-{minutes:g}min-n{n_eval}"
+    results, images = folder / "results.json", folder / "images.safetensors"
+    if results.is_file() and images.is_file():
+        saved = json.loads(results.read_text())
+        return dict(saved, images=load_file(str(images)))
+    same_data = s.data_source == "procedural" and s.resolution == 32
+    data = s.data_dir if same_data else s.folder / "data-procedural-32-compare"
+    procedural.write_folder(data, s.n_images if same_data else 4000, 32, seed=0, progress=False)
+    out = compare.gan_versus_diffusion(data, folder, minutes=minutes, n_eval=n_eval)
+    save_file({k: v.contiguous() for k, v in out["images"].items()}, str(images))
+    results.write_text(json.dumps({"rows": out["rows"], "prompts": out["prompts"], "minutes": minutes}, indent=2))
+    return dict(out, minutes=minutes)
+
+
+def committed_benchmark(name: str) -> dict | None:
+    """A committed benchmark result (``benchmarks/results/NAME.json``), or None when it is not there."""
+    path = _root() / "benchmarks" / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
