@@ -242,6 +242,13 @@ def quality(folder: Path, base_job: dict, args) -> list[dict]:
     n_prompts = len(base_job["eval_prompts"])
 
     def row(name, res, params, steps, sample_seconds, images):
+        bad = (~torch.isfinite(images.flatten(1)).all(1)).float().mean().item()
+        if bad:  # a diverged model: say so instead of scoring NaNs
+            where = res.get("first_nonfinite_loss_step")
+            return {"model": name, "params_M": params / 1e6, "train_steps": res["train_steps"],
+                    "train_images_per_s": res["train_images_per_s"], "sampling_steps": steps,
+                    "note": f"{bad:.0%} of samples are NaN or inf (training diverged"
+                            + (f"; first non-finite loss at step {where})" if where else ")")}
         return compare.quality_row(name, params, res, steps, sample_seconds, n_prompts, compare.judge(images, n, probe))
 
     rows = []

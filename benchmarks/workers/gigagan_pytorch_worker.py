@@ -21,6 +21,7 @@ the CLIP contrastive loss, which needs a pretrained CLIP image tower.
 from __future__ import annotations
 
 import json
+import math
 import resource
 import sys
 import time
@@ -85,14 +86,18 @@ def batches(data: dict, captions: list[str], batch: int, seed: int):
             yield data["images"][idx].float() / 255.0, [captions[j] for j in data["caption_index"][idx].tolist()]
 
 
-def train_step(gan: GigaGAN, it, batch: int) -> None:
-    """One step of ``GigaGAN.forward`` (gradient penalty every 4 steps), without its logging and sampling."""
+def train_step(gan: GigaGAN, it, batch: int) -> bool:
+    """One step of ``GigaGAN.forward`` (gradient penalty every 4 steps), without its logging and sampling.
+
+    Returns whether the discriminator and generator losses of the step were finite.
+    """
     step = gan.steps.item()
     gp = gan.apply_gradient_penalty_every > 0 and step % gan.apply_gradient_penalty_every == 0
     ms = gan.calc_multiscale_loss_every > 0 and step % gan.calc_multiscale_loss_every == 0
-    gan.train_discriminator_step(dl_iter=it, apply_gradient_penalty=gp, calc_multiscale_loss=ms)
-    gan.train_generator_step(dl_iter=it, batch_size=batch, calc_multiscale_loss=ms)
+    d = gan.train_discriminator_step(dl_iter=it, apply_gradient_penalty=gp, calc_multiscale_loss=ms)
+    g = gan.train_generator_step(dl_iter=it, batch_size=batch, calc_multiscale_loss=ms)
     gan.steps += 1
+    return all(math.isfinite(float(v)) for v in (d[0], g[0]))
 
 
 def peak_rss_gb() -> float:
@@ -147,9 +152,12 @@ def main(folder: Path) -> None:
         start, steps = time.perf_counter(), 0
         budget = 60 * (job.get("minutes") or 1e9)  # a key may be present with None: no limit
         max_steps = job.get("steps") or 10 ** 9
+        first_nonfinite = None
         while steps < max_steps and time.perf_counter() - start < budget:
-            train_step(gan, it, batch)
+            if not train_step(gan, it, batch) and first_nonfinite is None:
+                first_nonfinite = steps + 1
             steps += 1
+        result["first_nonfinite_loss_step"] = first_nonfinite
         seconds = time.perf_counter() - start
         result.update(train_steps=steps, train_seconds=seconds, train_images_per_s=steps * batch / seconds,
                       peak_rss_gb=peak_rss_gb())
