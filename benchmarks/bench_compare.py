@@ -239,17 +239,9 @@ def quality(folder: Path, base_job: dict, args) -> list[dict]:
 
     probe, n = metrics.load_probe(), args.n_eval
     job = dict(base_job, mode="train", minutes=args.minutes, steps=args.quality_steps, warmup_steps=0)
-    n_prompts = len(base_job["eval_prompts"])
 
     def row(name, res, params, steps, sample_seconds, images):
-        bad = (~torch.isfinite(images.flatten(1)).all(1)).float().mean().item()
-        if bad:  # a diverged model: say so instead of scoring NaNs
-            where = res.get("first_nonfinite_loss_step")
-            return {"model": name, "params_M": params / 1e6, "train_steps": res["train_steps"],
-                    "train_images_per_s": res["train_images_per_s"], "sampling_steps": steps,
-                    "note": f"{bad:.0%} of samples are NaN or inf (training diverged"
-                            + (f"; first non-finite loss at step {where})" if where else ")")}
-        return compare.quality_row(name, params, res, steps, sample_seconds, n_prompts, compare.judge(images, n, probe))
+        return compare.quality_row(name, params, res, steps, sample_seconds, images, n, probe)
 
     rows = []
     ours = run_self("ours", folder, job, args.timeout + 120 * args.minutes)
@@ -274,6 +266,7 @@ SPEED_COLUMNS = [("measure", "measure"), ("ours", "ours"), ("gigagan_pytorch", "
                  ("ratio", "ratio (ours / theirs)"), ("ours_peak_gb", "ours peak GB"),
                  ("theirs_peak_gb", "theirs peak GB"), ("ours_G_params", "ours G"), ("theirs_G_params", "theirs G"),
                  ("ours_D_params", "ours D"), ("theirs_D_params", "theirs D")]
+
 
 def versions() -> dict:
     import diffusers

@@ -96,12 +96,21 @@ def train_diffusion(data_dir: str | Path, minutes: float | None = None, steps: i
                    "train_images_per_s": stats["images_per_s"]}
 
 
-def quality_row(model: str, params: int, train: dict, sampling_steps: int, sample_seconds: float, n_images: int,
-                report: dict) -> dict:
+def quality_row(model: str, params: int, train: dict, sampling_steps: int, sample_seconds: float,
+                images: torch.Tensor, n_eval: int, probe=None) -> dict:
+    """One table row: timing, then the probe's report, or a note when samples are NaN or inf (a diverged run)."""
+    bad = (~torch.isfinite(images.flatten(1)).all(1)).float().mean().item()
+    if bad:
+        where = train.get("first_nonfinite_loss_step")
+        return {"model": model, "params_M": params / 1e6, "train_steps": train["train_steps"],
+                "train_images_per_s": train["train_images_per_s"], "sampling_steps": sampling_steps,
+                "note": f"{bad:.0%} of samples are NaN or inf (training diverged"
+                        + (f"; first non-finite loss at step {where})" if where else ")")}
+    report = judge(images, n_eval, probe)
     acc = report["accuracy_train"]
     return {"model": model, "params_M": params / 1e6, "train_steps": train["train_steps"],
             "train_images_per_s": train["train_images_per_s"], "sampling_steps": sampling_steps,
-            "sample_images_per_s": n_images / sample_seconds, "background": acc["background"],
+            "sample_images_per_s": len(images) / sample_seconds, "background": acc["background"],
             "color": acc["color"], "size": acc["size"], "heldout_color": report["accuracy_heldout"]["color"],
             "fd_probe": report["fd_probe"], "real_background": report["accuracy_real"]["background"],
             "real_color": report["accuracy_real"]["color"]}
@@ -127,13 +136,12 @@ def gan_versus_diffusion(data_dir: str | Path, out: str | Path, minutes: float |
 
     images, seconds = timed_samples(gan_sample, prompts, batch_size)
     params = sum(p.numel() for p in trainer.G.parameters())
-    rows = [quality_row("GigaGAN (ours)", params, gan_train, 1, seconds, len(prompts), judge(images, n_eval, probe))]
+    rows = [quality_row("GigaGAN (ours)", params, gan_train, 1, seconds, images, n_eval, probe)]
     drawn = {"GigaGAN (ours)": images}
     model, diff_train = train_diffusion(data_dir, minutes, steps, batch_size, progress=progress)
     for k in sample_steps:
         images, seconds = timed_samples(lambda p, g, k=k: model.sample(p, steps=k, generator=g), prompts, batch_size)
         name = f"diffusion UNet, {k} steps"
-        rows.append(quality_row(name, model.num_parameters(), diff_train, k, seconds, len(prompts),
-                                judge(images, n_eval, probe)))
+        rows.append(quality_row(name, model.num_parameters(), diff_train, k, seconds, images, n_eval, probe))
         drawn[name] = images
     return {"rows": rows, "images": drawn, "prompts": prompts}

@@ -37,3 +37,14 @@ def test_markdown_table_formats_numbers_and_leaves_gaps():
     table = compare.markdown_table([{"a": 0.12345, "b": 1234.5, "c": 7}, {"a": "x"}],
                                    [("a", "A"), ("b", "B"), ("c", "C")])
     assert table.splitlines() == ["| A | B | C |", "|---|---|---|", "| 0.123 | 1,234 | 7 |", "| x |  |  |"]
+
+
+def test_a_diverged_model_gets_a_note_not_a_score():
+    images = torch.zeros(128, 3, 32, 32)
+    images[:32] = float("nan")
+    train = {"train_steps": 10, "train_images_per_s": 5.0, "first_nonfinite_loss_step": 8}
+    row = compare.quality_row("m", 1000, train, 1, 1.0, images, 64, metrics.ProbeClassifier().eval())
+    assert row["note"] == "25% of samples are NaN or inf (training diverged; first non-finite loss at step 8)"
+    assert "background" not in row
+    ok = compare.quality_row("m", 1000, train, 1, 2.0, torch.zeros(128, 3, 32, 32), 64, metrics.ProbeClassifier().eval())
+    assert ok["sample_images_per_s"] == 64 and 0 <= ok["background"] <= 1 and "note" not in ok
