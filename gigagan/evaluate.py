@@ -17,6 +17,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--inception-weights", help="local Inception-v3 weights file for FID/KID (never downloaded)")
     p.add_argument("--real", help="folder of real images for FID/KID")
+    p.add_argument("--clip-model", help="local CLIP (folder or cached hub id) for the CLIP score (never downloaded)")
     p.add_argument("--out", help="where to write the JSON (default: RUN/eval.json)")
     p.set_defaults(func=run_evaluate)
 
@@ -34,6 +35,8 @@ def format_report(report: dict) -> str:
     lines.append("| chance | " + " | ".join(f"{chance.get(k, sum(chance.values()) / len(chance)):.3f}"
                                          for k in report["accuracy_train"]) + " |")
     lines.append(f"\nFD-probe (Fréchet distance in the probe's feature space, not FID): {report['fd_probe']:.3f}")
+    if "clip_score" in report:
+        lines.append(f"CLIP score (mean image-text cosine similarity, training prompts): {report['clip_score']:.4f}")
     if "fid" in report:
         lines.append(f"FID: {report['fid']:.2f}   KID: {report['kid']:.4f}")
     return "\n".join(lines)
@@ -47,9 +50,10 @@ def run_evaluate(args) -> int:
         metrics.require_inception_weights(args.inception_weights)
         if not args.real:
             raise ValueError("FID/KID need --real DIR (a folder of real images) as well as --inception-weights")
+    clip = metrics.load_clip(args.clip_model) if args.clip_model else None
     pipe = load_pipeline(args.run)
     report = metrics.evaluate_pipeline(pipe, metrics.load_probe(), n=args.n, seed=args.seed,
-                                       truncation_psi=args.truncation)
+                                       truncation_psi=args.truncation, clip=clip)
     if args.inception_weights:
         import tempfile
 

@@ -8,6 +8,8 @@
   prompt (text alignment), the same on held-out (colour, shape) pairs (compositional
   generalisation), and **FD-probe**, the Fréchet distance between real and generated images in
   the probe's feature space. FD-probe is not FID and is never reported as FID.
+* CLIP score (mean cosine similarity of CLIP image and text embeddings) when a pretrained CLIP
+  is available locally (`load_clip`); never downloaded either.
 """
 
 from __future__ import annotations
@@ -158,23 +160,60 @@ def fid_kid(real_dir: Path, fake_dir: Path, inception_weights: str | Path | None
     return {"fid": result["frechet_inception_distance"], "kid": result["kernel_inception_distance_mean"]}
 
 
+def load_clip(name_or_path: str | Path = "openai/clip-vit-base-patch32"):
+    """A pretrained CLIP (``transformers`` model and tokenizer) from a local folder or the Hugging Face cache.
+
+    Never downloads; without the files it refuses with a message that says how to get them.
+    """
+    from transformers import CLIPModel, CLIPTokenizer
+
+    try:
+        model = CLIPModel.from_pretrained(str(name_or_path), local_files_only=True)
+        tokenizer = CLIPTokenizer.from_pretrained(str(name_or_path), local_files_only=True)
+    except OSError as err:
+        raise FileNotFoundError(
+            f"CLIP score needs a pretrained CLIP available locally; {str(name_or_path)!r} was not found "
+            f"({err.__class__.__name__}). Download it once (e.g. `hf download openai/clip-vit-base-patch32`) "
+            "and pass its name or folder with --clip-model.") from err
+    return model.eval().requires_grad_(False), tokenizer
+
+
+@torch.no_grad()
+def clip_score(clip, tokenizer, images: torch.Tensor, prompts: list[str], batch: int = 64) -> float:
+    """Mean cosine similarity of CLIP image and text embeddings (the paper's "CLIP score" scale, e.g. 0.32).
+
+    ``images`` are ``[B, 3, H, W]`` in ``[-1, 1]``; each is paired with its own prompt.
+    """
+    from gigagan.training.clip_losses import clip_image_text_embeds
+
+    if len(images) != len(prompts):
+        raise ValueError(f"{len(images)} images but {len(prompts)} prompts; CLIP score pairs them one to one")
+    sims = []
+    for i in range(0, len(images), batch):
+        img, txt = clip_image_text_embeds(clip, tokenizer, images[i:i + batch], prompts[i:i + batch], "cpu")
+        sims.append(F.cosine_similarity(img.float(), txt.float(), dim=-1))
+    return torch.cat(sims).mean().item()
+
+
 @torch.no_grad()
 def evaluate_pipeline(pipe, probe: ProbeClassifier, n: int = 256, seed: int = 0, truncation_psi: float = 1.0,
-                      resolution: int | None = None) -> dict:
+                      resolution: int | None = None, clip=None) -> dict:
     """Attribute accuracy on training-split and held-out prompts, and FD-probe against real scenes."""
     def sample(prompts, generator):
         return pipe(prompts, truncation_psi=truncation_psi, output_type="pt", generator=generator).images.cpu()
 
-    return evaluate_sampler(sample, probe, resolution or pipe.generator_model.config.resolution, n, seed)
+    return evaluate_sampler(sample, probe, resolution or pipe.generator_model.config.resolution, n, seed, clip=clip)
 
 
 @torch.no_grad()
 def evaluate_sampler(sample, probe: ProbeClassifier, resolution: int, n: int = 256, seed: int = 0,
-                     batch: int = 64) -> dict:
+                     batch: int = 64, clip=None) -> dict:
     """The same report for any text-to-image sampler (GAN, diffusion, another implementation).
 
     ``sample(prompts, generator)`` returns images ``[B, 3, H, W]`` in ``[-1, 1]``. The prompts
     are canonical captions of procedural attributes; each batch gets its own seeded generator.
+    With ``clip=(model, tokenizer)`` (see `load_clip`) the report adds the CLIP score of the
+    training-split images.
     """
     report = {}
     for split in ("train", "heldout"):
@@ -188,6 +227,8 @@ def evaluate_sampler(sample, probe: ProbeClassifier, resolution: int, n: int = 2
             report["fd_probe"] = fd_probe(probe, _to_tensor(real), images)
             # the probe's own accuracy on real scenes of the same prompts: the ceiling of the table
             report["accuracy_real"] = attribute_accuracy(probe, _to_tensor(real), real_attrs)
+            if clip is not None:
+                report["clip_score"] = clip_score(*clip, images, prompts)
     report["n"] = n
     report["chance"] = {k: 1 / len(v) for k, v in HEADS.items()}
     return report

@@ -88,3 +88,69 @@ def test_evaluate_sampler_scores_a_perfect_sampler_at_the_ceiling(probe):
 
     bad = metrics.evaluate_sampler(noise, probe, 32, n=64, batch=32)
     assert bad["accuracy_train"]["background"] < 0.35 and bad["fd_probe"] > 5 * rep["fd_probe"], bad
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_dir(tmp_path_factory):
+    """A randomly initialised CLIP saved like a downloaded one (offline stand-in for openai/clip-*)."""
+    from transformers import CLIPConfig, CLIPModel
+
+    from gigagan.models.text_encoder import offline_tokenizer
+
+    tokenizer = offline_tokenizer()
+    config = CLIPConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=32, bos_token_id=0, eos_token_id=1,
+                         pad_token_id=1),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        projection_dim=16)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    CLIPModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_clip_score_is_the_mean_cosine_of_clip_embeddings(tiny_clip_dir):
+    clip, tokenizer = metrics.load_clip(tiny_clip_dir)
+    images = torch.rand(5, 3, 24, 24, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    prompts = ["a red circle on grass", "a blue star at night", "a pink heart on sand", "a cyan cross", "snow"]
+    got = metrics.clip_score(clip, tokenizer, images, prompts, batch=2)
+    # reference: CLIP's own preprocessing by hand, then cosine similarity, one pair at a time
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])[:, None, None]
+    std = torch.tensor([0.26862954, 0.26130258, 0.27577711])[:, None, None]
+    sims = []
+    with torch.no_grad():
+        for image, prompt in zip(images, prompts):
+            pixels = torch.nn.functional.interpolate(image[None], size=(32, 32), mode="bilinear", align_corners=False)
+            pixels = ((pixels + 1) / 2 - mean) / std
+            img = clip.get_image_features(pixel_values=pixels)
+            txt = clip.get_text_features(**tokenizer([prompt], return_tensors="pt"))
+            img = img if torch.is_tensor(img) else img.pooler_output
+            txt = txt if torch.is_tensor(txt) else txt.pooler_output
+            sims.append(torch.nn.functional.cosine_similarity(img, txt).item())
+    assert got == pytest.approx(sum(sims) / len(sims), abs=1e-5)
+    with pytest.raises(ValueError, match="5 images but 4 prompts"):
+        metrics.clip_score(clip, tokenizer, images, prompts[:4])
+
+
+def test_clip_score_refuses_without_local_weights(tmp_path):
+    with pytest.raises(FileNotFoundError, match="needs a pretrained CLIP available locally"):
+        metrics.load_clip(tmp_path / "no-such-clip")
+
+
+def test_evaluate_command_adds_the_clip_score_with_a_local_clip(tiny_clip_dir, tmp_path, capsys):
+    import json
+
+    from gigagan import GigaGANPipeline
+    from gigagan.cli import main
+
+    GigaGANPipeline.from_preset("tiny").save_pretrained(tmp_path / "pipe")
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", str(tmp_path / "pipe"), "--n", "16", "--clip-model", str(tiny_clip_dir),
+                 "--out", str(out)]) == 0
+    assert "CLIP score" in capsys.readouterr().out
+    assert -1 <= json.loads(out.read_text())["clip_score"] <= 1
+    assert main(["evaluate", str(tmp_path / "pipe"), "--clip-model", str(tmp_path / "missing")]) == 2
+    assert "needs a pretrained CLIP available locally" in capsys.readouterr().err
