@@ -10,14 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["bench_data.py", "bench_sampling.py", "gpu_check.py", "bench_compare.py"])
+@pytest.mark.parametrize("script", ["bench_data.py", "bench_sampling.py", "gpu_check.py", "bench_compare.py",
+                                    "bench_flux.py"])
 def test_benchmark_smoke(script, tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "|---" in result.stdout  # a markdown table
     name = {"bench_data.py": "data", "bench_sampling.py": "sampling", "gpu_check.py": "gpu_check",
-            "bench_compare.py": "compare"}[script]
+            "bench_compare.py": "compare", "bench_flux.py": "flux"}[script]
     data = json.loads((ROOT / "benchmarks" / "results" / f"{name}-smoke.tmp").read_text())
     assert data["smoke"] is True and data["results"] and {"machine", "versions", "command", "date"} <= set(data)
     if script == "bench_compare.py":
