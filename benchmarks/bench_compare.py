@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import markdown_table, write_results  # noqa: E402
 
+from gigagan.training.trainer import peak_rss_gb  # noqa: E402
+
 LUCID_PYTHON = HERE / ".venv-gigagan-pytorch" / "bin" / "python"
 LUCID_WORKER = HERE / "workers" / "gigagan_pytorch_worker.py"
 PRESET = "tiny"
@@ -47,10 +48,6 @@ LUCID_BASE = {"generator": {"style_dim": 64, "text_dim": 128, "attn_resolutions"
               "discriminator": {"attn_resolutions": [8], "num_conv_kernels": 2}}
 WIDTHS = [(c, m) for c in (2, 4, 8, 16) for m in (16, 24, 32, 48, 64, 96, 128)]
 LATENTS = (16, 32, 64, 128)  # gigagan-pytorch's dim_latent: the width of its 4x4 input block
-
-
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
 
 
 # ----------------------------------------------------------------------------- job folders
