@@ -98,12 +98,19 @@ def tiny_clip_config(vocab_size: int, hidden_size: int = 64, layers: int = 2, he
         bos_token_id=0, eos_token_id=1, pad_token_id=1)
 
 
-def build_text_encoder(spec: dict, seed: int = 0):
-    """Return ``(text_encoder, tokenizer, frozen)`` from a preset's ``text_encoder`` entry.
+def build_text_encoder(spec: dict, seed: int = 0, load_weights: bool = True):
+    """Return ``(text_encoder, tokenizer, from_hub)`` from a preset's ``text_encoder`` entry.
 
-    ``{"pretrained": "openai/clip-vit-large-patch14"}`` loads with ``from_pretrained`` from a
-    local path or the Hugging Face cache (never the network unless the caller allows it)
-    and freezes the model. ``{"tiny": {...}}`` builds a random, trainable tower offline.
+    * ``{"pretrained": "openai/clip-vit-large-patch14"}`` loads with ``from_pretrained`` from a
+      local path or the Hugging Face cache (never the network unless the caller allows it)
+      and freezes the model; ``from_hub`` is True (checkpoints do not copy its weights).
+    * ``{"scene_clip": {...}}`` is the text tower of the tiny CLIP pretrained on procedural
+      scenes (`gigagan.models.scene_clip`), trained once and cached; frozen.
+    * ``{"tiny": {...}}`` builds a random, trainable tower offline.
+
+    For the last two, ``from_hub`` is False: the trainer stores their weights in every
+    checkpoint, so a run folder is complete on its own. ``load_weights=False`` builds the
+    scene CLIP's architecture without training or loading it (for weights read from a checkpoint).
     """
     from transformers import CLIPTextModel, CLIPTokenizer
 
@@ -117,10 +124,21 @@ def build_text_encoder(spec: dict, seed: int = 0):
             raise FileNotFoundError(
                 f"pretrained CLIP text encoder {name!r} was not found locally ({err.__class__.__name__}). "
                 f"Download it once with `hf download {name}` (or pass a local folder), "
-                "or use the offline tiny text encoder (preset 'tiny')."
+                "or use the offline text encoders (--text-encoder scene-clip or tiny)."
             ) from err
         model.requires_grad_(False).eval()
         return model, tokenizer, True
+    if "scene_clip" in spec:
+        from gigagan.models import scene_clip
+
+        options = dict(spec["scene_clip"])
+        if not load_weights:
+            tokenizer = offline_tokenizer()
+            config = scene_clip.clip_config(len(tokenizer), **{k: options.get(k, v) for k, v in scene_clip.DEFAULTS.items()
+                                                               if k in scene_clip.CONFIG_KEYS})
+            return CLIPTextModel(config.text_config).eval().requires_grad_(False), tokenizer, False
+        model, tokenizer = scene_clip.load_text_encoder(scene_clip.ensure_scene_clip(**options))
+        return model, tokenizer, False
     if "tiny" in spec:
         options = dict(spec["tiny"])
         tokenizer = offline_tokenizer(options.pop("extra_words", ()))
@@ -128,7 +146,7 @@ def build_text_encoder(spec: dict, seed: int = 0):
             torch.manual_seed(seed)
             model = CLIPTextModel(tiny_clip_config(len(tokenizer), **options))
         return model, tokenizer, False
-    raise ValueError(f"text_encoder must have a 'pretrained' or a 'tiny' entry (got keys {sorted(spec)})")
+    raise ValueError(f"text_encoder must have a 'pretrained', 'scene_clip' or 'tiny' entry (got keys {sorted(spec)})")
 
 
 def tokenize(tokenizer, prompts: Sequence[str], max_length: int, device=None):

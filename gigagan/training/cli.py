@@ -41,7 +41,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--snapshot-every", type=int, help="epochs between checkpoints and grids (default: preset)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--text-encoder", help="'tiny' (offline) or a local CLIP text encoder path; default: preset")
+    p.add_argument("--text-encoder", help="'scene-clip' (a tiny CLIP pretrained on procedural scenes, offline), 'tiny' "
+                   "(random tower) or a local CLIP text encoder path; default: the preset's")
     p.add_argument("--caption", help="caption for images that have none")
     p.add_argument("--skip-bad", action="store_true", help="skip and count bad images instead of stopping")
     p.add_argument("--max-images", type=int, help="use only the first N images")

@@ -32,17 +32,18 @@ def pipeline_from_run(run_dir: Path, checkpoint: Path | None = None):
     if path is None:
         raise FileNotFoundError(f"{run_dir} has no valid checkpoint yet; train longer (checkpoints are "
                                 "written every snapshot_every epochs and when a budget runs out)")
-    encoder, tokenizer, pretrained = build_text_encoder(preset["text_encoder"])
-    # the offline tower's weights travel in the checkpoint (its EMA when it was trained)
+    # our own text encoders' weights travel in the checkpoint (the EMA copy when it was trained)
     files = ckpt.read_state(path)["files"]
-    text_name = None if pretrained else next((n for n in ("text_encoder_ema", "text_encoder") if n in files), None)
-    if not pretrained and text_name is None:
+    text_name = next((n for n in ("text_encoder_ema", "text_encoder") if n in files), None)
+    from_hub = "pretrained" in preset["text_encoder"]
+    if not from_hub and text_name is None:
         raise ckpt.CheckpointError(f"checkpoint {path} holds no text encoder weights; it was not written by "
                                    "this version of the gigagan trainer")
-    tensors, _ = ckpt.load_checkpoint(path, names=["G_ema"] + ([text_name] if text_name else []))
+    encoder, tokenizer, _ = build_text_encoder(preset["text_encoder"], load_weights=from_hub)
+    tensors, _ = ckpt.load_checkpoint(path, names=["G_ema"] + ([text_name] if text_name and not from_hub else []))
     generator = GigaGANGenerator(**preset["generator"])
     ckpt.load_state_dict_strict(generator, tensors["G_ema"], "G_ema")
-    if text_name:
+    if text_name and not from_hub:
         ckpt.load_state_dict_strict(encoder, tensors[text_name], "text encoder")
     if (run_dir / "tokenizer").is_dir():
         tokenizer = CLIPTokenizer.from_pretrained(run_dir / "tokenizer")

@@ -118,14 +118,13 @@ class Trainer:
 
     def _build_models(self):
         torch.manual_seed(self.cfg.seed)
-        self.text_encoder, self.tokenizer, pretrained = build_text_encoder(self.preset["text_encoder"],
+        self.text_encoder, self.tokenizer, from_hub = build_text_encoder(self.preset["text_encoder"],
                                                                            seed=self.cfg.seed)
-        # The offline tower is random; it is kept fixed by default (like the paper's frozen CLIP):
-        # trained by G alone, it learns to erase the text information D judges G on.
-        self.text_is_tiny = not pretrained
-        self.train_text = self.text_is_tiny and bool(self.hp.get("train_text_encoder", False))
-        if not self.train_text:
-            self.text_encoder.requires_grad_(False).eval()
+        # Our offline encoders (scene CLIP, random tower) stay frozen by default, like the paper's
+        # CLIP: trained by G alone, a tower learns to erase the text information D judges G on.
+        self.text_is_ours = not from_hub  # its weights travel in every checkpoint
+        self.train_text = self.text_is_ours and bool(self.hp.get("train_text_encoder", False))
+        self.text_encoder.requires_grad_(self.train_text).train(self.train_text)
         self.G = GigaGANGenerator(**self.preset["generator"])
         self.D = GigaGANDiscriminator(**self.preset["discriminator"])
         from gigagan.models.config_checks import check_text_width
@@ -482,7 +481,7 @@ class Trainer:
         tensors = {"G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(), "D": self.D.state_dict()}
         if self.vision_head is not None:
             tensors["vision_head"] = self.vision_head.state_dict()
-        if self.text_is_tiny:
+        if self.text_is_ours:
             tensors["text_encoder"] = self.text_encoder.state_dict()
         if self.train_text:
             tensors["text_encoder_ema"] = self.text_ema.state_dict()
@@ -556,7 +555,7 @@ class Trainer:
             ckpt.load_state_dict_strict(module, tensors[name], name)
         if self.vision_head is not None:
             ckpt.load_state_dict_strict(self.vision_head, tensors["vision_head"], "vision-aided head")
-        if self.text_is_tiny:
+        if self.text_is_ours:
             ckpt.load_state_dict_strict(self.text_encoder, tensors["text_encoder"], "text encoder")
         if self.train_text:
             ckpt.load_state_dict_strict(self.text_ema, tensors["text_encoder_ema"], "text encoder EMA")
