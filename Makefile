@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_sampling.py
 	$(PY) benchmarks/bench_compare.py
+	$(PY) benchmarks/bench_tiny.py
 
 # gigagan-pytorch needs torchvision, which does not import beside our torch==2.13.0 CPU wheel;
 # torch 2.14.1 + torchvision 0.29.1 (x86_64) is the pair this machine's pip takes from disk.

@@ -51,7 +51,7 @@ PRESETS = {
                           text_layers=1, text_heads=4, text_max_length=24, text_hidden_layer=-1,
                           mapping_layers=2, channel_base=1024, channel_max=64, num_kernels=4,
                           attn_resolutions=(8, 16), attn_heads=4, pyramid_levels=4, residual_gain=0.1,
-                          mapping_lr_mul=1.0),  # StyleGAN's 0.01 (and 0.1) learned slower per CPU-minute
+                          mapping_lr_mul=1.0),  # StyleGAN uses 0.01; 0.1 learned slower per CPU-minute (bench_tiny)
         "discriminator": dict(resolution=32, text_embed_dim=64, text_dim=128, text_layers=1, text_heads=4,
                               channel_base=1024, channel_max=32, attn_resolutions=(8,), attn_heads=4,
                               pyramid_levels=4, head_layers=2, residual_gain=0.1),

@@ -111,6 +111,15 @@ def test_unknown_preset_lists_allowed_values():
         get_preset("huge")
 
 
+def test_text_encoder_swaps_keep_the_preset_width():
+    assert "scene_clip" in get_preset("tiny")["text_encoder"]
+    swapped = get_preset("shepherd", "scene-clip")
+    assert swapped["text_encoder"]["scene_clip"]["width"] == swapped["generator"]["text_embed_dim"] == 768
+    assert swapped["text_encoder"]["scene_clip"]["heads"] == 12 and swapped["generator"]["text_hidden_layer"] == -1
+    assert get_preset("tiny", "tiny")["text_encoder"]["tiny"]["hidden_size"] == 64
+    assert get_preset("tiny", "/models/clip")["text_encoder"] == {"pretrained": "/models/clip"}
+
+
 def test_parameter_counts_of_presets():
     counts = {name: parameter_counts(name) for name in preset_names()}
     assert counts["tiny"]["generator"] < counts["shepherd"]["generator"] < counts["paper64"]["generator"]
