@@ -2,9 +2,9 @@
 
 GigaGAN reads its prompts through a frozen, *pretrained* CLIP text encoder (ViT-L/14). Offline
 and on the CPU there is no such model, and a randomly initialised text tower is a poor stand-in:
-its end-of-text state barely varies with the caption, and the GAN has to learn what the words
-mean from the adversarial signal alone, which it does slowly (the ``tiny`` preset with a random
-tower still had object colours at chance after 10 CPU minutes). So we do what OpenAI did, at
+the GAN has to learn which directions of its embedding mean "red" or "snow" from the
+adversarial signal alone, which it does slowly (the ``tiny`` preset with a random tower still
+had object colours at chance after 10 CPU minutes; ``benchmarks/results/tiny.json``). So we do what OpenAI did, at
 toy scale: train a CLIP (transformers ``CLIPModel``: a 2-layer text transformer and a 2-layer
 ViT with 4x4 patches, about 0.27M parameters) contrastively on captioned procedural scenes,
 then freeze its text tower and hand it to the GAN.
@@ -40,9 +40,9 @@ def clip_config(vocab_size: int, width: int = 64, layers: int = 2, heads: int = 
     """A small transformers ``CLIPConfig`` (text and vision towers of the same width)."""
     from transformers import CLIPConfig
 
-    text = dict(vocab_size=vocab_size, hidden_size=width, intermediate_size=4 * width, num_hidden_layers=layers,
-                num_attention_heads=heads, max_position_embeddings=max_length, bos_token_id=0, eos_token_id=1,
-                pad_token_id=1)
+    from gigagan.models.text_encoder import tiny_clip_config
+
+    text = tiny_clip_config(vocab_size, width, layers, heads, max_length).to_dict()
     vision = dict(image_size=image_size, patch_size=patch_size, hidden_size=width, intermediate_size=4 * width,
                   num_hidden_layers=layers, num_attention_heads=heads)
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection_dim)
